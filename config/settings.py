@@ -1,0 +1,184 @@
+"""HitRate's settings, all read from the environment (see the README).
+
+The defaults run the site locally on SQLite and the file system. Production
+sets DJANGO_SECRET_KEY, DATABASE_URL, HITRATE_SECURE=true and the S3 storage
+variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from caching.policies import THUMBNAIL, VIDEO
+from config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.string("HITRATE_DATA_DIR") or BASE_DIR / "var")
+
+DEBUG = env.boolean("DJANGO_DEBUG", False)
+
+SECRET_KEY = env.string("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off."
+        )
+    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105
+
+ALLOWED_HOSTS = env.items(
+    "DJANGO_ALLOWED_HOSTS", ("127.0.0.1", "localhost") if DEBUG else ()
+)
+CSRF_TRUSTED_ORIGINS = env.items("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# In debug and in tests a response without a policy is an error; in
+# production it is sent as private, no-store with a warning.
+HITRATE_STRICT_POLICIES = env.boolean("HITRATE_STRICT_POLICIES", DEBUG)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "config.apps.SiteConfig",
+    "caching",
+    "videos",
+    "announcements",
+    "comments",
+    "recommendations",
+]
+
+MIDDLEWARE = [
+    "caching.middleware.CachePolicyMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.database(
+        env.string("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
+        str(BASE_DIR),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Static files are collected with content-hashed names and served by the app
+# itself (config.views.static) so that they carry policies from the table.
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Media: "filesystem" keeps files under MEDIA_ROOT and serves them from
+# /media/; "s3" keeps videos and thumbnails in their own buckets, each object
+# carrying its Cache-Control from the policy table.
+HITRATE_MEDIA_STORAGE = env.choice(
+    "HITRATE_MEDIA_STORAGE", "filesystem", ("filesystem", "s3")
+)
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+HITRATE_VIDEO_BUCKET = env.string("HITRATE_VIDEO_BUCKET")
+HITRATE_IMAGE_BUCKET = env.string("HITRATE_IMAGE_BUCKET")
+HITRATE_MEDIA_DOMAIN = env.string("HITRATE_MEDIA_DOMAIN")
+
+
+def _media_storage(policy, bucket: str) -> dict:
+    if HITRATE_MEDIA_STORAGE == "filesystem":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            # Videos are named by content and thumbnails replaced in place:
+            # writing over an existing name is what both want.
+            "OPTIONS": {"allow_overwrite": True},
+        }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "custom_domain": HITRATE_MEDIA_DOMAIN or None,
+            "querystring_auth": False,
+            "file_overwrite": True,
+            "signature_version": "s3v4",
+            "endpoint_url": env.string("AWS_S3_ENDPOINT_URL") or None,
+            "addressing_style": "path" if env.string("AWS_S3_ENDPOINT_URL") else None,
+            "object_parameters": {"CacheControl": policy.cache_control},
+        },
+    }
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "videos": _media_storage(VIDEO, HITRATE_VIDEO_BUCKET),
+    "thumbnails": _media_storage(THUMBNAIL, HITRATE_IMAGE_BUCKET),
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    },
+}
+
+# Uploads stream through a handler that hashes each chunk on its way to a
+# temporary file, so a video is never held in memory. On Lambda the
+# temporary directory is /tmp, its only writable place.
+FILE_UPLOAD_HANDLERS = ["videos.uploads.HashingUploadHandler"]
+HITRATE_VIDEO_MAX_BYTES = env.integer("HITRATE_VIDEO_MAX_BYTES", 1024**3, minimum=1)
+HITRATE_THUMBNAIL_MAX_BYTES = env.integer(
+    "HITRATE_THUMBNAIL_MAX_BYTES", 5 * 1024**2, minimum=1
+)
+
+# Production security, one switch: HTTPS only, HSTS as the design asks,
+# cookies never sent over plain HTTP. CloudFront and API Gateway terminate
+# TLS and say so in X-Forwarded-Proto.
+HITRATE_SECURE = env.boolean("HITRATE_SECURE", False)
+if HITRATE_SECURE:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    # Django's own messages reach the console through the root handler only
+    # (its default setup mails errors and prints in debug alone); on Lambda
+    # the console is CloudWatch Logs.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
+}
