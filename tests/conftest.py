@@ -90,3 +90,10 @@ def collected_static(django_db_blocker):
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}"

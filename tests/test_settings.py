@@ -212,3 +212,17 @@ def test_bad_numbers_are_refused(monkeypatch, raw, message):
         env.integer("HITRATE_LIMIT", 10, minimum=1)
 
     assert str(raised.value) == message
+
+
+def test_no_allowed_hosts_outside_debug_fails_the_system_check():
+    result = manage("check", DJANGO_SECRET_KEY="k" * 60)
+
+    assert result.returncode == 1
+    assert "hitrate.E004" in result.stderr
+
+
+def test_a_media_domain_without_s3_is_reported():
+    result = manage("check", DJANGO_DEBUG="true", HITRATE_MEDIA_DOMAIN="cdn.example")
+
+    assert result.returncode == 0
+    assert "hitrate.W001" in result.stderr
