@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.cache import has_vary_header
 
 from caching.headers import apply_policy, policy_of
-from caching.policies import ERROR, PERSONAL, REDIRECT
+from caching.policies import ERROR, PERSONAL, PREFLIGHT, REDIRECT
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,8 @@ class CachePolicyMiddleware:
     It must be first in MIDDLEWARE, so it sees what the other middleware did
     to the response (session cookies, ``Vary: Cookie``). Errors, whoever made
     them, get the ERROR policy; permanent redirects made before any view was
-    chosen (adding a slash, going to HTTPS) get the REDIRECT one. Anything
+    chosen (adding a slash, going to HTTPS) get the REDIRECT one, and CORS
+    preflights answered by their middleware the PREFLIGHT one. Anything
     else without a policy is a bug: strict mode (debug and tests) raises;
     production sends the safest policy and logs a warning.
     """
@@ -36,8 +37,13 @@ class CachePolicyMiddleware:
         if policy is None:
             if response.status_code >= 400:
                 return apply_policy(response, ERROR)
-            if request.policy_view is None and response.status_code in (301, 308):
-                return apply_policy(response, REDIRECT)
+            if request.policy_view is None:
+                if response.status_code in (301, 308):
+                    return apply_policy(response, REDIRECT)
+                if request.method == "OPTIONS" and response.has_header(
+                    "Access-Control-Allow-Methods"
+                ):
+                    return apply_policy(response, PREFLIGHT)
 
         if policy is None:
             problem = "has no caching policy"

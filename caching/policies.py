@@ -142,6 +142,25 @@ STATIC_UNHASHED = Policy(
         "revalidate it on every use, which costs a 304."
     ),
 )
+ACCOUNT = Policy(
+    name="account",
+    content="sign-in, sign-up and sign-out pages",
+    cache_control="private, no-store",
+    why=(
+        "Their forms carry a CSRF token tied to the visitor's cookie, and "
+        "what they show depends on who is signed in."
+    ),
+)
+PREFLIGHT = Policy(
+    name="preflight",
+    content="CORS preflight answers (OPTIONS) made before any view",
+    cache_control="no-store",
+    why=(
+        "Browsers keep a preflight for as long as Access-Control-Max-Age "
+        "says; the answer depends on the asking Origin, so no other cache "
+        "should keep it."
+    ),
+)
 ADMIN = Policy(
     name="admin",
     content="the Django admin",
@@ -179,6 +198,8 @@ POLICIES: tuple[Policy, ...] = (
     PAGE,
     STATIC,
     STATIC_UNHASHED,
+    ACCOUNT,
+    PREFLIGHT,
     ADMIN,
     REDIRECT,
     ERROR,

@@ -23,6 +23,9 @@ class Comment(models.Model):
     is_hidden = models.BooleanField(
         "hidden", default=False, help_text="Hidden comments are kept but not shown."
     )
+    # Bumped by every edit: the comment's ETag, so that an update carrying
+    # If-Match wins only if nobody changed the comment since it was read.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -43,17 +43,20 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "config.apps.SiteConfig",
     "caching",
     "videos",
     "announcements",
     "comments",
     "recommendations",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "caching.middleware.CachePolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,6 +96,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+LOGIN_URL = "accounts:signin"
+LOGIN_REDIRECT_URL = "accounts:me"
+LOGOUT_REDIRECT_URL = "videos:home"
+
+# CORS as the design sets it, for the JSON API only. Comment writes carry a
+# bearer token, never cookies, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env.items("HITRATE_CORS_ORIGINS")
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
+CORS_ALLOW_HEADERS = ("content-type", "authorization", "if-none-match", "if-match")
+CORS_EXPOSE_HEADERS = ("ETag", "Cache-Control")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -11,6 +11,10 @@ admin_patterns, admin_app, admin_namespace = admin.site.urls
 
 urlpatterns = [
     path("", include("videos.urls")),
+    path("", include("announcements.urls")),
+    path("", include("comments.urls")),
+    path("", include("recommendations.urls")),
+    path("", include("accounts.urls")),
     path("admin/", (with_policy(admin_patterns, ADMIN), admin_app, admin_namespace)),
     path("static/<path:path>", views.static, name="static"),
 ]

@@ -38,6 +38,9 @@ class Video(models.Model):
         blank=True,
         help_text="Any image; stored as a JPEG at a URL that never changes.",
     )
+    # Bumped by every change to this video's comments: the comments list's
+    # ETag is built from it, so deciding a 304 costs one small query.
+    comments_version = models.PositiveBigIntegerField(default=0, editable=False)
     is_published = models.BooleanField("published", default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
