@@ -17,6 +17,7 @@ run: $(INSTALLED)
 	@$(LOCAL) $(BIN)/python manage.py migrate --noinput -v0
 	@$(LOCAL) $(BIN)/python manage.py collectstatic --noinput -v0
 	@$(LOCAL) $(BIN)/python manage.py loaddemo
+	@$(LOCAL) $(BIN)/python manage.py refreshrecommendations
 	@echo
 	@echo "  HitRate:      http://$(HOST)/"
 	@echo "  Admin:        http://$(HOST)/admin/  (admin / hitrate-admin)"

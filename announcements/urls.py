@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from announcements import views
 
 app_name = "announcements"
 
-urlpatterns = []
+urlpatterns = [
+    path("announcements/", views.index, name="index"),
+    path("announcements/<slug:slug>/", views.detail, name="detail"),
+]

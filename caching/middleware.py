@@ -40,8 +40,12 @@ class CachePolicyMiddleware:
             if request.policy_view is None:
                 if response.status_code in (301, 308):
                     return apply_policy(response, REDIRECT)
-                if request.method == "OPTIONS" and response.has_header(
-                    "Access-Control-Allow-Methods"
+                # A preflight is an OPTIONS asking about another method
+                # (Fetch standard, CORS protocol); its middleware answers it,
+                # allowed origin or not.
+                if (
+                    request.method == "OPTIONS"
+                    and "Access-Control-Request-Method" in request.headers
                 ):
                     return apply_policy(response, PREFLIGHT)
 

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from comments import api
 
 app_name = "comments"
 
-urlpatterns = []
+urlpatterns = [
+    path("api/comments/", api.comments, name="list"),
+    path("api/comments/<int:pk>/", api.comment, name="detail"),
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 from django.conf import settings
@@ -13,13 +14,25 @@ from django.views.decorators.http import require_safe
 
 from caching.decorators import cache_policy
 from caching.policies import ERROR, STATIC, STATIC_UNHASHED
+from config.json_api import error_response
 from videos.serving import serve_file
 
 bad_request = cache_policy(ERROR)(defaults.bad_request)
 permission_denied = cache_policy(ERROR)(defaults.permission_denied)
 page_not_found = cache_policy(ERROR)(defaults.page_not_found)
 server_error = cache_policy(ERROR)(defaults.server_error)
-csrf_failure = cache_policy(ERROR)(csrf.csrf_failure)
+
+
+@cache_policy(ERROR)
+def csrf_failure(request, reason: str = ""):
+    """The API answers in JSON, like every other refusal it makes."""
+    if request.path.startswith("/api/"):
+        return error_response(
+            HTTPStatus.FORBIDDEN,
+            f"CSRF check failed: {reason} Send the csrftoken cookie's value "
+            "in an X-CSRFToken header.",
+        )
+    return csrf.csrf_failure(request, reason)
 
 
 def _hashed_names() -> frozenset[str]:

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from recommendations import api
 
 app_name = "recommendations"
 
-urlpatterns = []
+urlpatterns = [
+    path("api/recommendations/", api.recommendations, name="api"),
+]

@@ -7,11 +7,11 @@ from http import HTTPStatus
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import include, path
 
 from caching.decorators import cache_policy
-from caching.policies import ADMIN, ERROR, PAGE, PERSONAL, REDIRECT
+from caching.policies import ADMIN, ERROR, PAGE, PERSONAL, PREFLIGHT, REDIRECT
 from config.urls import handler404, handler500  # noqa: F401  (this URLconf's)
 
 
@@ -65,12 +65,18 @@ def personal_page(request):
 
 
 @cache_policy(PAGE)
+def not_modified(request):
+    return HttpResponseNotModified()
+
+
+@cache_policy(PAGE)
 def crash(request):
     raise RuntimeError("a bug in a view")
 
 
 urlpatterns = [
     path("crash/", crash),
+    path("not-modified/", not_modified),
     path("forgot/", forgot_its_policy),
     path("public/", public_page),
     path("public-cookie/", public_page_that_sets_a_cookie),
@@ -216,3 +222,54 @@ def test_the_admin_is_never_stored(client, url):
 
     assert response["Cache-Control"] == ADMIN.cache_control
     assert "Expires" not in response.headers
+
+
+def test_a_304_carries_no_false_content_length(client):
+    response = client.get("/not-modified/")
+
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+    assert response["Cache-Control"] == PAGE.cache_control
+    assert "Content-Length" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://hitrate.example", "https://hitrate.example"),
+        ("https://evil.example", None),
+    ],
+)
+def test_a_cors_preflight_gets_the_preflight_policy(client, settings, origin, allowed):
+    settings.CORS_ALLOWED_ORIGINS = ["https://hitrate.example"]
+
+    response = client.options(
+        "/api/comments/",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, if-match",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Cache-Control"] == PREFLIGHT.cache_control
+    assert response.get("Access-Control-Allow-Origin") == allowed
+    if allowed:
+        assert response["Access-Control-Allow-Methods"] == (
+            "GET, POST, PUT, DELETE, OPTIONS"
+        )
+        assert response["Access-Control-Allow-Headers"] == (
+            "content-type, authorization, if-none-match, if-match"
+        )
+
+
+def test_cors_exposes_the_validators_to_allowed_origins(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://hitrate.example"]
+
+    response = client.get(
+        "/api/recommendations/", headers={"Origin": "https://hitrate.example"}
+    )
+
+    assert response["Access-Control-Allow-Origin"] == "https://hitrate.example"
+    assert response["Access-Control-Expose-Headers"] == "ETag, Cache-Control"
+    assert "Access-Control-Allow-Credentials" not in response.headers

@@ -41,6 +41,8 @@ class Video(models.Model):
     # Bumped by every change to this video's comments: the comments list's
     # ETag is built from it, so deciding a 304 costs one small query.
     comments_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Kept with the version, so a page of comments needs no COUNT over them.
+    comments_count = models.PositiveIntegerField(default=0, editable=False)
     is_published = models.BooleanField("published", default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
