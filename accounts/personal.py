@@ -6,9 +6,8 @@ lists without touching their rows, and comes back if it is published again.
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from comments.models import Comment
 from recommendations.models import Favorite, WatchHistory
@@ -37,31 +36,22 @@ def history(user) -> QuerySet[WatchHistory]:
     )
 
 
-def _count(queryset: QuerySet, owner: str) -> Coalesce:
-    # Grouped by the owner, the subquery has one row, or none for no match.
-    counted = queryset.order_by().values(owner).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted), Value(0))
-
-
 def counts(user) -> dict[str, int]:
-    """How many favorites, history entries and shown comments, in one query."""
-    mine = {
-        "favorites": _count(_on_published(Favorite.objects.filter(user=user)), "user"),
-        "history": _count(
-            _on_published(WatchHistory.objects.filter(user=user)), "user"
-        ),
-        "comments": _count(
-            _on_published(Comment.objects.visible().filter(author=user)), "author"
-        ),
+    """How many favorites, history entries and shown comments the user has.
+
+    Three plain counts over indexed joins: one query with three correlated
+    subqueries returned the same numbers but took longer to build than the
+    three together take to run (bench/api_latency.py).
+    """
+    published = {
+        "video__is_published": True,
+        "video__published_at__lte": timezone.now(),
     }
-    # The user's row carries them; its relations already use these names.
-    row = (
-        get_user_model()
-        ._default_manager.filter(pk=user.pk)
-        .values(**{f"{name}_count": count for name, count in mine.items()})
-        .get()
-    )
-    return {name: row[f"{name}_count"] for name in mine}
+    return {
+        "favorites": Favorite.objects.filter(user=user, **published).count(),
+        "history": WatchHistory.objects.filter(user=user, **published).count(),
+        "comments": Comment.objects.visible().filter(author=user, **published).count(),
+    }
 
 
 def video_state(user, slug: str) -> dict | None:

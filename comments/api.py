@@ -42,13 +42,7 @@ def comments(request):
 
     # The one query a 304 costs: the video's comments_version changes with
     # every change to its comments, so it stands for the whole list.
-    row = (
-        Video.objects.published()
-        .filter(slug=slug)
-        .order_by()
-        .values_list("id", "comments_version", "comments_count")
-        .first()
-    )
+    row = Video.objects.comments_state(slug)
     if row is None:
         raise ApiError(HTTPStatus.NOT_FOUND, f"No published video is {slug!r}.")
     video_id, version, count = row

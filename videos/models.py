@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +12,35 @@ from videos import containers, files, thumbnails
 class VideoQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True, published_at__lte=timezone.now())
+
+    def comments_state(self, slug: str) -> tuple[uuid.UUID, int, int] | None:
+        """(id, comments_version, comments_count) of a published video, or None.
+
+        Every open video page polls its comments, and most polls end in a 304
+        decided by this row alone. Building the query through the ORM costs
+        ten times what running it does (0.9 ms against 0.09 ms, measured
+        with bench/api_latency.py's data), so it is written out once here.
+        """
+        meta = self.model._meta
+        connection = connections[self.db]
+        name = {
+            field.name: connection.ops.quote_name(field.column)
+            for field in meta.concrete_fields
+        }
+        table = connection.ops.quote_name(meta.db_table)
+        # Only the model's own quoted names go into the text; values are
+        # parameters.
+        columns = f"{name['id']}, {name['comments_version']}, {name['comments_count']}"
+        where = f"{name['slug']} = %s AND {name['is_published']}"
+        sql = f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608
+        sql += f" AND {name['published_at']} <= %s"
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [slug, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return meta.pk.to_python(row[0]), row[1], row[2]
 
 
 class Video(models.Model):
