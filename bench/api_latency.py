@@ -48,6 +48,7 @@ def seed(videos: int, users: int, comments: int) -> str:
     """Fill the database; return the slug of the most commented video."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db import connection
     from django.utils import timezone
 
     from comments.models import Comment, touch_videos
@@ -99,6 +100,10 @@ def seed(videos: int, users: int, comments: int) -> str:
         Favorite(user_id=user, video_id=video) for user, video in list(pairs)[::4]
     )
     call_command("refreshrecommendations", verbosity=0)
+    # Fresh statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE
+    # (SQLite) would have them on a live site: the planner needs them.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return Video.objects.get(pk=video_ids[0]).slug
 
 
