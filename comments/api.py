@@ -26,6 +26,7 @@ from config.json_api import ApiError, endpoint, page_number, read_json
 from videos.models import Video
 
 PER_PAGE = 20
+LISTED = ("body", "version", "created_at", "updated_at", "author__username")
 
 
 @cache_policy(COMMENTS)
@@ -62,7 +63,9 @@ def comments(request):
     shown = (
         Comment.objects.visible()
         .filter(video_id=video_id)
-        .select_related("author")[start : start + PER_PAGE]
+        .select_related("author")
+        # Only what the JSON shows: no password hashes or emails to fetch.
+        .only(*LISTED)[start : start + PER_PAGE]
     )
     data = {
         "video": slug,
