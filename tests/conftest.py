@@ -68,6 +68,17 @@ def stored_files(root) -> list[str]:
     )
 
 
+@pytest.fixture(params=["anonymous", "signed-in", "staff"])
+def visitor(request, client):
+    """A client for each kind of visitor, for answers that must not differ."""
+    if request.param != "anonymous":
+        user = get_user_model().objects.create_user(
+            "someone", is_staff=request.param == "staff"
+        )
+        client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def staff(db):
     return get_user_model().objects.create_superuser(

@@ -47,16 +47,6 @@ def alice_client(client, alice):
     return client
 
 
-@pytest.fixture(params=["anonymous", "signed-in", "staff"])
-def visitor(request, client):
-    if request.param != "anonymous":
-        user = get_user_model().objects.create_user(
-            "someone", is_staff=request.param == "staff"
-        )
-        client.force_login(user)
-    return client
-
-
 def signed_in_user_id(client) -> str | None:
     return client.session.get(SESSION_KEY)
 

@@ -6,7 +6,6 @@ import datetime
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from announcements.models import Announcement
@@ -35,16 +34,6 @@ def announcements(db):
     announcement("newer", -1, ends_in_days=1)
     announcement("expired", -3, ends_in_days=-1)
     announcement("future", 1)
-
-
-@pytest.fixture(params=["anonymous", "signed-in", "staff"])
-def visitor(request, client):
-    if request.param != "anonymous":
-        user = get_user_model().objects.create_user(
-            "someone", is_staff=request.param == "staff"
-        )
-        client.force_login(user)
-    return client
 
 
 def test_the_list_shows_live_announcements_newest_first(visitor, announcements):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from caching.policies import ERROR, PAGE
@@ -22,16 +21,6 @@ def published(slug: str, days_ago: int = 0) -> Video:
         is_published=True,
         published_at=timezone.now() - timezone.timedelta(days=days_ago),
     )
-
-
-@pytest.fixture(params=["anonymous", "signed-in", "staff"])
-def visitor(request, client):
-    if request.param != "anonymous":
-        user = get_user_model().objects.create_user(
-            "someone", is_staff=request.param == "staff"
-        )
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("url", ["/", "/videos/first/"])

@@ -102,16 +102,6 @@ def refreshed(dataset):
     return dataset
 
 
-@pytest.fixture(params=["anonymous", "signed-in", "staff"])
-def visitor(request, client):
-    if request.param != "anonymous":
-        user = get_user_model().objects.create_user(
-            "someone", is_staff=request.param == "staff"
-        )
-        client.force_login(user)
-    return client
-
-
 # Ranking
 
 
