@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST := 127.0.0.1:8000
+EDGE := 127.0.0.1:8080
 
 # Local defaults: debug on, SQLite and media under var/. Set DATABASE_URL and
 # the other variables in the README to change them.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: run test lint suite lock clean
+.PHONY: run edge-stop test lint suite lock clean
 
 run: $(INSTALLED)
 	@mkdir -p var
@@ -18,12 +19,19 @@ run: $(INSTALLED)
 	@$(LOCAL) $(BIN)/python manage.py collectstatic --noinput -v0
 	@$(LOCAL) $(BIN)/python manage.py loaddemo
 	@$(LOCAL) $(BIN)/python manage.py refreshrecommendations
+	@$(LOCAL) $(BIN)/python manage.py edge start --origin $(HOST) \
+		|| echo "  Continuing without the edge: the site is on :8000."
 	@echo
-	@echo "  HitRate:      http://$(HOST)/"
+	@echo "  HitRate:      http://$(HOST)/  (through the edge: http://$(EDGE)/)"
 	@echo "  Admin:        http://$(HOST)/admin/  (admin / hitrate-admin)"
 	@echo "  Viewers:      alice, bob, chen  (password hitrate-viewer)"
 	@echo
-	@$(LOCAL) $(BIN)/python manage.py runserver --nostatic $(HOST)
+	@trap '$(LOCAL) $(BIN)/python manage.py edge stop' EXIT; trap 'exit 130' INT TERM; \
+		$(LOCAL) $(BIN)/python manage.py runserver --nostatic $(HOST)
+
+# Stops the edge that `make run` started (Ctrl-C does it too).
+edge-stop: $(INSTALLED)
+	@$(LOCAL) $(BIN)/python manage.py edge stop
 
 test: lint suite
 

@@ -51,10 +51,13 @@ INSTALLED_APPS = [
     "comments",
     "recommendations",
     "accounts",
+    "edge",
+    "lab",
 ]
 
 MIDDLEWARE = [
     "caching.middleware.CachePolicyMiddleware",
+    "caching.timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

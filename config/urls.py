@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("comments.urls")),
     path("", include("recommendations.urls")),
     path("", include("accounts.urls")),
+    path("", include("lab.urls")),
     path("admin/", (with_policy(admin_patterns, ADMIN), admin_app, admin_namespace)),
     path("static/<path:path>", views.static, name="static"),
 ]

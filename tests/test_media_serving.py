@@ -219,8 +219,14 @@ def test_head_gets_the_headers_of_get_without_opening_the_file(client, video, op
 
     head = client.head(VIDEO_URL)
 
+    def described(response):
+        # Server-Timing measures each request, so it differs between the two.
+        headers = dict(response.headers)
+        headers.pop("Server-Timing")
+        return headers
+
     assert head.status_code == HTTPStatus.OK
-    assert dict(head.headers) == dict(get.headers)
+    assert described(head) == described(get)
     assert head.content == b""
     assert opened == []
 
