@@ -425,9 +425,11 @@ def private(lab: Lab, video: Video, story: Story) -> None:
     story.answer("edge", "the same again", _edge(lab, "/announcements/"))
     story.why(ANNOUNCEMENT, "no copy anywhere, so a withdrawn one disappears at once.")
 
+    # The four requests above; nginx may log the last one just after it
+    # answered, so wait for its line.
     asked = [
         entry
-        for entry in lab.log_lines()
+        for entry in lab.log_lines(at_least=4)
         if entry["uri"] in ("/api/me/", "/announcements/")
     ]
     stored = [entry for entry in asked if entry["cache"]]
