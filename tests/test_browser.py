@@ -9,9 +9,7 @@ a live server with a real video.
 from __future__ import annotations
 
 import datetime
-import os
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -22,23 +20,11 @@ from playwright.sync_api import expect, sync_playwright
 from comments.models import Comment
 from recommendations import ranking
 from recommendations.models import Favorite, WatchHistory
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, HOST, require_chromium, site_thread
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOST = "127.0.0.1"
-CHROMIUM = Path("/usr/bin/chromium")
-# No sandbox (containers lack the namespaces), no GPU, and nothing that
-# reaches out to the network on its own (FIELD-NOTES.md, Browser).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 5_000
 PASSWORD = "a-long-enough-password"
 # A body that would run if it were ever inserted as HTML.
@@ -47,13 +33,7 @@ HOSTILE_BODY = '<script>alert("gotcha")</script> & <b>not bold</b>'
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup):
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package."
-        # In CI a missing browser means these tests never ran: that is a
-        # failure, not something to skip quietly.
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_chromium()
 
     # Playwright's sync API leaves its asyncio loop registered on this
     # thread, which Django's ORM guard takes for async code. The tests' own
@@ -78,33 +58,8 @@ def site_url(django_db_setup):
     policy table or the hashed static names. Here the app's own views
     answer everything.
     """
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connections
-    from django.test.testcases import LiveServerThread
-
-    # An in-memory SQLite database exists only in its connection, which the
-    # server's thread must share (as live_server does).
-    shared = {
-        connection.alias: connection
-        for connection in connections.all()
-        if connection.vendor == "sqlite" and connection.is_in_memory_db()
-    }
-    thread = LiveServerThread(
-        HOST, static_handler=lambda _: WSGIHandler(), connections_override=shared
-    )
-    thread.daemon = True
-    for connection in shared.values():
-        connection.inc_thread_sharing()
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-
-    yield f"http://{HOST}:{thread.port}"
-
-    thread.terminate()
-    for connection in shared.values():
-        connection.dec_thread_sharing()
+    with site_thread() as thread:
+        yield f"http://{HOST}:{thread.port}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import socket
 import threading
@@ -39,11 +38,11 @@ from edge.management.commands.edge import Command as EdgeCommand
 from edge.runner import Edge
 from recommendations import ranking
 from tests.conftest import image_bytes
+from tests.servers import HOST, missing, site_thread
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOST = "127.0.0.1"
 HIT = config.X_CACHE["HIT"]
 REFRESH_HIT = config.X_CACHE["STALE"]
 LAB_TTL = 1
@@ -124,52 +123,30 @@ class RecordingOrigin:
 def nginx():
     found = runner.nginx_binary()
     if found is None:
-        # Under CI a missing nginx means these tests never ran.
-        if os.environ.get("CI") == "true":
-            pytest.fail(runner.MISSING)
-        pytest.skip(runner.MISSING)
+        missing(runner.MISSING)
     return found
 
 
 @pytest.fixture
 def age_header(nginx):
     if runner.njs_module(nginx) is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(runner.NO_AGE)
-        pytest.skip(runner.NO_AGE)
+        missing(runner.NO_AGE)
 
 
 @pytest.fixture
 def origin(django_db_setup):
     """The whole app on a real port, as tests/test_browser.py serves it."""
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connections
-    from django.test.testcases import LiveServerThread
+    recorders = []
 
-    recorder = RecordingOrigin(WSGIHandler())
-    shared = {
-        connection.alias: connection
-        for connection in connections.all()
-        if connection.vendor == "sqlite" and connection.is_in_memory_db()
-    }
-    thread = LiveServerThread(
-        HOST, static_handler=lambda _: recorder, connections_override=shared
-    )
-    thread.daemon = True
-    for connection in shared.values():
-        connection.inc_thread_sharing()
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    recorder.address = f"{HOST}:{thread.port}"
-    recorder.stop = thread.terminate
+    def record(application):
+        recorders.append(RecordingOrigin(application))
+        return recorders[0]
 
-    yield recorder
-
-    thread.terminate()
-    for connection in shared.values():
-        connection.dec_thread_sharing()
+    with site_thread(wrap=record) as thread:
+        recorder = recorders[0]
+        recorder.address = f"{HOST}:{thread.port}"
+        recorder.stop = thread.terminate
+        yield recorder
 
 
 @pytest.fixture

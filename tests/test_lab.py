@@ -8,16 +8,13 @@ shows who answered each time.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from http import HTTPStatus
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer
-from django.db import connections
 from django.http import HttpResponse
 from django.test.testcases import LiveServerThread
 from django.urls import include, path
@@ -32,7 +29,15 @@ from edge import config as edge_config
 from edge import runner
 from lab.views import VIDEO_RANGE
 from tests.conftest import image_bytes
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, HOST, TIMEOUT_MS
+from tests.servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOST,
+    missing,
+    require_chromium,
+    site_thread,
+)
+from tests.test_browser import TIMEOUT_MS
 from videos.models import Video
 
 TIMING = "caching.timing.ServerTimingMiddleware"
@@ -211,11 +216,7 @@ def test_server_timing_is_absent_without_the_middleware(client, settings):
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup):
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package."
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_chromium()
 
     # As in test_browser.py: Playwright's loop on this thread would make
     # Django's ORM guard refuse the tests' own blocking queries.
@@ -247,27 +248,8 @@ def origin_url(timed, settings):
     test_browser.py, the app's own views answer /media/ and /static/.
     """
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
-    shared = {
-        connection.alias: connection
-        for connection in connections.all()
-        if connection.vendor == "sqlite" and connection.is_in_memory_db()
-    }
-    thread = OriginThread(
-        HOST, static_handler=lambda _: WSGIHandler(), connections_override=shared
-    )
-    thread.daemon = True
-    for connection in shared.values():
-        connection.inc_thread_sharing()
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-
-    yield f"http://{HOST}:{thread.port}"
-
-    thread.terminate()
-    for connection in shared.values():
-        connection.dec_thread_sharing()
+    with site_thread(thread_class=OriginThread) as thread:
+        yield f"http://{HOST}:{thread.port}"
 
 
 @pytest.fixture
@@ -370,9 +352,7 @@ def test_the_second_visit_comes_from_the_browser_cache(page, origin_url, demo_vi
 def edge_url(origin_url, tmp_path):
     """A fresh nginx edge, empty cache, in front of the origin."""
     if runner.nginx_binary() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(runner.MISSING)
-        pytest.skip(runner.MISSING)
+        missing(runner.MISSING)
 
     with socket.socket() as probe:
         probe.bind((HOST, 0))

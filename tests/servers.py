@@ -1,0 +1,81 @@
+"""Real servers and programs for the tests that need them.
+
+The site runs in a thread on a real port with the app's own views answering
+/media/ and /static/ (pytest-django's live_server would answer those itself,
+without byte ranges or the policy table). nginx and Chromium come from
+Debian; a test that needs one skips without it on a person's machine but
+fails under CI, where a skip would hide that nothing ran.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+HOST = "127.0.0.1"
+CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox (containers lack the namespaces), no GPU, and nothing that
+# reaches out to the network on its own (FIELD-NOTES.md, Browser).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def missing(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing: install Debian's chromium package.")
+
+
+@contextmanager
+def site_thread(wrap: Callable | None = None, thread_class=None) -> Iterator:
+    """The whole app on a free port; yields the running server thread.
+
+    ``wrap`` may wrap the WSGI application (to record what reaches it).
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+    from django.test.testcases import LiveServerThread
+
+    application = WSGIHandler()
+    if wrap is not None:
+        application = wrap(application)
+    # An in-memory SQLite database exists only in its connection, which the
+    # server's thread must share (as live_server does).
+    shared = {
+        connection.alias: connection
+        for connection in connections.all()
+        if connection.vendor == "sqlite" and connection.is_in_memory_db()
+    }
+    thread = (thread_class or LiveServerThread)(
+        HOST, static_handler=lambda _: application, connections_override=shared
+    )
+    thread.daemon = True
+    for connection in shared.values():
+        connection.inc_thread_sharing()
+    try:
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+        yield thread
+    finally:
+        thread.terminate()
+        for connection in shared.values():
+            connection.dec_thread_sharing()
