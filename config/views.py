@@ -35,15 +35,14 @@ def csrf_failure(request, reason: str = ""):
     return csrf.csrf_failure(request, reason)
 
 
-def _hashed_names() -> frozenset[str]:
-    return frozenset(getattr(staticfiles_storage, "hashed_files", {}).values())
-
-
 @cache_policy(STATIC)
 @require_safe
 def static(request, path: str):
     """Serve collected static files; only hashed names are immutable."""
-    policy = STATIC if path in _hashed_names() else STATIC_UNHASHED
+    # The manifest maps plain names to hashed ones; only the latter never
+    # change behind their URL.
+    hashed = getattr(staticfiles_storage, "hashed_files", {}).values()
+    policy = STATIC if path in hashed else STATIC_UNHASHED
     if settings.DEBUG:
         # Straight from the apps' folders, so an edited file shows at once.
         found = finders.find(path)

@@ -44,6 +44,25 @@ def require_chromium() -> None:
 
 
 @contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium driven by Playwright, for a module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    # Playwright's sync API leaves its asyncio loop registered on this
+    # thread, which Django's ORM guard takes for async code. The tests' own
+    # queries (and the database flush between them) are plain blocking calls,
+    # so the guard is lifted while the browser runs, and only then.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@contextmanager
 def site_thread(wrap: Callable | None = None, thread_class=None) -> Iterator:
     """The whole app on a free port; yields the running server thread.
 

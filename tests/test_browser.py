@@ -15,12 +15,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from comments.models import Comment
 from recommendations import ranking
 from recommendations.models import Favorite, WatchHistory
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, HOST, require_chromium, site_thread
+from tests.servers import HOST, chromium, site_thread
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,20 +33,9 @@ HOSTILE_BODY = '<script>alert("gotcha")</script> & <b>not bold</b>'
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup):
-    require_chromium()
-
-    # Playwright's sync API leaves its asyncio loop registered on this
-    # thread, which Django's ORM guard takes for async code. The tests' own
-    # queries (and the database flush between them) are plain blocking calls,
-    # so the guard is lifted while the browser runs, and only then: the
-    # database is set up before it starts and torn down after it stops.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    # The database is set up before the browser starts and torn down after.
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

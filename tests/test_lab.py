@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.test.testcases import LiveServerThread
 from django.urls import include, path
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pytest_django.asserts import assertInHTML
 
 from caching.decorators import cache_policy
@@ -29,14 +29,7 @@ from edge import config as edge_config
 from edge import runner
 from lab.views import VIDEO_RANGE
 from tests.conftest import image_bytes
-from tests.servers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    HOST,
-    missing,
-    require_chromium,
-    site_thread,
-)
+from tests.servers import HOST, chromium, missing, site_thread
 from tests.test_browser import TIMEOUT_MS
 from videos.models import Video
 
@@ -216,17 +209,8 @@ def test_server_timing_is_absent_without_the_middleware(client, settings):
 
 @pytest.fixture(scope="module")
 def browser(django_db_setup):
-    require_chromium()
-
-    # As in test_browser.py: Playwright's loop on this thread would make
-    # Django's ORM guard refuse the tests' own blocking queries.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class JoiningServer(ThreadedWSGIServer):
