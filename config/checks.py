@@ -40,6 +40,34 @@ def check_media_domain(app_configs=None, **kwargs):
 
 
 @register()
+def check_upload_processing(app_configs=None, **kwargs):
+    s3_mode = settings.HITRATE_MEDIA_STORAGE == "s3"
+    processing = settings.HITRATE_UPLOAD_PROCESSING
+    if processing == "event" and not s3_mode:
+        return [
+            Warning(
+                "HITRATE_UPLOAD_PROCESSING is event but media is on the file "
+                "system, where uploads come through the form and no S3 event "
+                "will ever arrive.",
+                hint="Unset HITRATE_UPLOAD_PROCESSING or set HITRATE_MEDIA_STORAGE=s3.",
+                id="hitrate.W003",
+            )
+        ]
+    on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    if processing == "inline" and s3_mode and on_lambda:
+        return [
+            Warning(
+                "Uploads are processed inline on Lambda: hashing and copying a "
+                "large video outlasts API Gateway's 30-second limit.",
+                hint="Set HITRATE_UPLOAD_PROCESSING=event and trigger "
+                "videos.processing.handle_s3_event from the video bucket.",
+                id="hitrate.W004",
+            )
+        ]
+    return []
+
+
+@register()
 def check_lambda_database(app_configs=None, **kwargs):
     on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
     engine = settings.DATABASES["default"]["ENGINE"]

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from caching.policies import THUMBNAIL, VIDEO
-from config import env
+from config import env, storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.string("HITRATE_DATA_DIR") or BASE_DIR / "var")
@@ -125,8 +124,9 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Media: "filesystem" keeps files under MEDIA_ROOT and serves them from
-# /media/; "s3" keeps videos and thumbnails in their own buckets, each object
-# carrying its Cache-Control from the policy table.
+# /media/; "s3" keeps videos and thumbnails in their own buckets and static
+# assets under static/ in a bucket of their own (the image bucket unless
+# named), each object carrying its Cache-Control from the policy table.
 HITRATE_MEDIA_STORAGE = env.choice(
     "HITRATE_MEDIA_STORAGE", "filesystem", ("filesystem", "s3")
 )
@@ -134,48 +134,44 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 HITRATE_VIDEO_BUCKET = env.string("HITRATE_VIDEO_BUCKET")
 HITRATE_IMAGE_BUCKET = env.string("HITRATE_IMAGE_BUCKET")
+HITRATE_STATIC_BUCKET = env.string("HITRATE_STATIC_BUCKET")
+# The CDN's host name: media and static URLs point at it, never at signed
+# S3 URLs. Without it they point at the S3 endpoint (moto, locally).
 HITRATE_MEDIA_DOMAIN = env.string("HITRATE_MEDIA_DOMAIN")
+AWS_S3_ENDPOINT_URL = env.string("AWS_S3_ENDPOINT_URL")
+AWS_S3_REGION_NAME = env.string("AWS_S3_REGION_NAME") or env.string(
+    "AWS_DEFAULT_REGION"
+)
+# "inline" processes a direct upload in the request that completes it;
+# "event" leaves it to the S3-triggered function (videos.processing).
+HITRATE_UPLOAD_PROCESSING = env.choice(
+    "HITRATE_UPLOAD_PROCESSING", "inline", ("inline", "event")
+)
+# When set, the admin offers to invalidate a replaced thumbnail's path.
+HITRATE_CLOUDFRONT_DISTRIBUTION_ID = env.string("HITRATE_CLOUDFRONT_DISTRIBUTION_ID")
+# Only for tests and local stand-ins such as moto; empty means AWS itself.
+HITRATE_CLOUDFRONT_ENDPOINT_URL = env.string("HITRATE_CLOUDFRONT_ENDPOINT_URL")
 
 
-def _media_storage(policy, bucket: str) -> dict:
-    if HITRATE_MEDIA_STORAGE == "filesystem":
-        return {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            # Videos are named by content and thumbnails replaced in place:
-            # writing over an existing name is what both want.
-            "OPTIONS": {"allow_overwrite": True},
-        }
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "custom_domain": HITRATE_MEDIA_DOMAIN or None,
-            "querystring_auth": False,
-            "file_overwrite": True,
-            "signature_version": "s3v4",
-            "endpoint_url": env.string("AWS_S3_ENDPOINT_URL") or None,
-            "addressing_style": "path" if env.string("AWS_S3_ENDPOINT_URL") else None,
-            "object_parameters": {"CacheControl": policy.cache_control},
-        },
-    }
+STORAGES = storage_config.storages(
+    HITRATE_MEDIA_STORAGE,
+    video_bucket=HITRATE_VIDEO_BUCKET,
+    image_bucket=HITRATE_IMAGE_BUCKET,
+    static_bucket=HITRATE_STATIC_BUCKET,
+    domain=HITRATE_MEDIA_DOMAIN,
+    endpoint_url=AWS_S3_ENDPOINT_URL,
+    region=AWS_S3_REGION_NAME,
+)
 
-
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "videos": _media_storage(VIDEO, HITRATE_VIDEO_BUCKET),
-    "thumbnails": _media_storage(THUMBNAIL, HITRATE_IMAGE_BUCKET),
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
-    },
-}
-
-# Uploads stream through a handler that hashes each chunk on its way to a
-# temporary file, so a video is never held in memory. On Lambda the
-# temporary directory is /tmp, its only writable place.
+# On the file system, uploads stream through a handler that hashes each chunk
+# on its way to a temporary file, so a video is never held in memory. In S3
+# mode videos go from the browser straight to S3 (videos.direct_uploads).
 FILE_UPLOAD_HANDLERS = ["videos.uploads.HashingUploadHandler"]
-HITRATE_VIDEO_MAX_BYTES = env.integer("HITRATE_VIDEO_MAX_BYTES", 1024**3, minimum=1)
+HITRATE_VIDEO_MAX_BYTES = env.integer("HITRATE_VIDEO_MAX_BYTES", 5 * 1024**3, minimum=1)
+# Thumbnails still come through the app, so the whole form must fit in
+# Lambda's 6 MB event once API Gateway has base64-encoded it (4/3 larger).
 HITRATE_THUMBNAIL_MAX_BYTES = env.integer(
-    "HITRATE_THUMBNAIL_MAX_BYTES", 5 * 1024**2, minimum=1
+    "HITRATE_THUMBNAIL_MAX_BYTES", 4 * 1024**2, minimum=1
 )
 
 # Production security, one switch: HTTPS only, HSTS as the design asks,

@@ -6,6 +6,8 @@ import subprocess
 import pytest
 from django.contrib.auth import get_user_model
 
+pytest_plugins = ["tests.s3"]
+
 
 def _ffmpeg(tmp_dir, name: str, source: str) -> bytes:
     import imageio_ffmpeg

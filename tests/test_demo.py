@@ -11,8 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from announcements.models import Announcement
+from caching.policies import THUMBNAIL, VIDEO
 from comments.models import Comment
 from recommendations.models import Favorite, WatchHistory
+from tests.s3 import IMAGE_BUCKET, VIDEO_BUCKET
 from videos import demo
 from videos.models import Video
 from videos.progress import Progress
@@ -96,6 +98,25 @@ def test_it_stores_published_videos_through_the_model(media, ffmpeg_calls):
 
         assert video.thumbnail.name == f"thumbnails/{video.pk}.jpg"
         assert (media / video.thumbnail.name).read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_in_s3_mode_it_uploads_the_catalogue_with_each_kinds_policy(
+    s3, media, ffmpeg_calls
+):
+    loaddemo(videos=2)
+
+    videos = list(Video.objects.published())
+    assert s3.keys(VIDEO_BUCKET) == sorted(video.file.name for video in videos)
+    assert s3.keys(IMAGE_BUCKET) == sorted(video.thumbnail.name for video in videos)
+    for video in videos:
+        head = s3.head(VIDEO_BUCKET, video.file.name)
+        assert head["CacheControl"] == VIDEO.cache_control
+        assert head["ContentType"] == "video/mp4"
+        assert head["ContentLength"] == video.size
+        thumbnail = s3.head(IMAGE_BUCKET, video.thumbnail.name)
+        assert thumbnail["CacheControl"] == THUMBNAIL.cache_control
+        assert thumbnail["ContentType"] == "image/jpeg"
+    assert not any(media.rglob("*.mp4"))
 
 
 def test_it_publishes_newest_first_at_fixed_dates(media, ffmpeg_calls):

@@ -226,3 +226,53 @@ def test_a_media_domain_without_s3_is_reported():
 
     assert result.returncode == 0
     assert "hitrate.W001" in result.stderr
+
+
+def test_event_processing_without_s3_is_reported():
+    result = manage("check", DJANGO_DEBUG="true", HITRATE_UPLOAD_PROCESSING="event")
+
+    assert result.returncode == 0
+    assert "hitrate.W003" in result.stderr
+
+
+def test_inline_processing_on_lambda_is_reported():
+    result = manage(
+        "check",
+        DJANGO_DEBUG="true",
+        AWS_LAMBDA_FUNCTION_NAME="hitrate",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/hitrate",
+        HITRATE_MEDIA_STORAGE="s3",
+        HITRATE_VIDEO_BUCKET="v",
+        HITRATE_IMAGE_BUCKET="i",
+    )
+
+    assert "hitrate.W004" in result.stderr
+    assert "outlasts API Gateway's 30-second limit" in result.stderr
+
+
+def test_s3_mode_sends_each_kind_to_its_bucket():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.STORAGES['videos']['BACKEND'], "
+        "s.STORAGES['videos']['OPTIONS']['bucket_name'], "
+        "s.STORAGES['thumbnails']['OPTIONS']['bucket_name'], "
+        "s.STORAGES['staticfiles']['OPTIONS']['bucket_name'], "
+        "s.STORAGES['staticfiles']['OPTIONS']['location'], "
+        "s.STORAGES['videos']['OPTIONS']['querystring_auth'])"
+    )
+    result = run_django(
+        code,
+        DJANGO_DEBUG="true",
+        HITRATE_MEDIA_STORAGE="s3",
+        HITRATE_VIDEO_BUCKET="hitrate-videos",
+        HITRATE_IMAGE_BUCKET="hitrate-images",
+    )
+
+    assert result.stdout.split() == [
+        "videos.storages.VideoStorage",
+        "hitrate-videos",
+        "hitrate-images",
+        "hitrate-images",
+        "static",
+        "False",
+    ]

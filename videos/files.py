@@ -11,16 +11,52 @@ from __future__ import annotations
 import hashlib
 
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 
 CHUNK_SIZE = 1024 * 1024
+# Where direct uploads land before processing gives them their real name.
+STAGING_PREFIX = "staging/"
+
+
+class _KindStorage(LazyObject):
+    """The storage configured for one kind, looked up when first used.
+
+    A FileField keeps the storage object it was given when models load; this
+    stand-in lets it follow STORAGES when tests change it.
+    """
+
+    def __init__(self, alias: str):
+        self.__dict__["_alias"] = alias
+        super().__init__()
+
+    def _setup(self):
+        self._wrapped = storages[self.__dict__["_alias"]]
+
+
+_videos = _KindStorage("videos")
+_thumbnails = _KindStorage("thumbnails")
+
+
+@receiver(setting_changed)
+def _forget_storages(setting, **kwargs):
+    if setting == "STORAGES":
+        _videos._wrapped = empty
+        _thumbnails._wrapped = empty
 
 
 def video_storage():
-    return storages["videos"]
+    return _videos
 
 
 def thumbnail_storage():
-    return storages["thumbnails"]
+    return _thumbnails
+
+
+def is_s3(storage) -> bool:
+    """Is this storage (or the one behind a stand-in) an S3 bucket?"""
+    return hasattr(storage, "bucket_name")
 
 
 def content_hash(content) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -9,9 +10,60 @@ from django.utils import timezone
 from videos import containers, files, thumbnails
 
 
+class State(models.TextChoices):
+    """Where a video's file is on its way from the staff's disk to viewers."""
+
+    UPLOADING = "uploading", "uploading"
+    PROCESSING = "processing", "processing"
+    READY = "ready", "ready"
+    FAILED = "failed", "failed"
+
+
+class Upload(models.Model):
+    """A video file sent straight from the admin to S3, and what became of it.
+
+    The row exists from the first byte, so the S3-triggered processing can
+    always find it, whether or not the admin form has been saved yet.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField("staging key", max_length=255, unique=True)
+    multipart_id = models.CharField(max_length=1024, blank=True)
+    filename = models.CharField(max_length=255)
+    declared_size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    part_size = models.PositiveBigIntegerField()
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.UPLOADING
+    )
+    failure = models.TextField(blank=True)
+    # What processing found and where it stored the file.
+    stored_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    duration = models.DurationField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_state_display()})"
+
+    @property
+    def part_count(self) -> int:
+        return max(1, -(-self.declared_size // self.part_size))
+
+
 class VideoQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(is_published=True, published_at__lte=timezone.now())
+        return self.filter(
+            is_published=True, published_at__lte=timezone.now(), state=State.READY
+        )
 
     def comments_state(self, slug: str) -> tuple[uuid.UUID, int, int] | None:
         """(id, comments_version, comments_count) of a published video, or None.
@@ -33,10 +85,10 @@ class VideoQuerySet(models.QuerySet):
         columns = f"{name['id']}, {name['comments_version']}, {name['comments_count']}"
         where = f"{name['slug']} = %s AND {name['is_published']}"
         sql = f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608
-        sql += f" AND {name['published_at']} <= %s"
+        sql += f" AND {name['published_at']} <= %s AND {name['state']} = %s"
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(sql, [slug, now])
+            cursor.execute(sql, [slug, now, State.READY])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -55,7 +107,21 @@ class Video(models.Model):
         storage=files.video_storage,
         upload_to="videos",
         max_length=255,
+        # Empty while a direct upload is processing.
+        blank=True,
         help_text="MP4 (H.264) or WebM. Stored under a name made of its SHA-256.",
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.READY)
+    # Why the last upload was refused, for the staff; empty when all is well.
+    failure = models.TextField(blank=True, editable=False)
+    # The direct upload that brought (or is bringing) the current file.
+    upload = models.OneToOneField(
+        Upload,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="video",
     )
     sha256 = models.CharField(max_length=64, editable=False, db_index=True)
     size = models.PositiveBigIntegerField("size in bytes", default=0, editable=False)
@@ -132,6 +198,27 @@ class Video(models.Model):
 
     def publish(self) -> None:
         self.is_published = True
+
+    def take_upload(self, upload: Upload) -> None:
+        """Point this video at a direct upload and take whatever it has become.
+
+        The caller holds the upload's row lock, so processing cannot finish
+        between reading its state and saving it here.
+        """
+        self.upload = upload
+        if upload.state == State.READY:
+            self.file = upload.stored_name
+            self.sha256 = upload.sha256
+            self.size = upload.size
+            self.duration = upload.duration
+            self.state = State.READY
+            self.failure = ""
+        elif upload.state == State.FAILED:
+            self.failure = upload.failure
+            # A replacement that failed leaves the old file playing.
+            self.state = State.READY if self.file else State.FAILED
+        elif not self.file:
+            self.state = State.PROCESSING
 
     def unpublish(self) -> None:
         self.is_published = False
