@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "corsheaders",
     "config.apps.SiteConfig",
     "caching",
@@ -86,6 +87,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets find their templates where pages do (templates/), as well as in
+# django.forms' own.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env.database(

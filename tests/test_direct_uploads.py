@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 
 from caching.policies import ADMIN, ERROR, VIDEO
 from tests.s3 import VIDEO_BUCKET, s3_client, start_moto, use_s3
-from videos import buckets, direct_uploads, processing, s3 as s3_ops
+from videos import buckets, direct_uploads, processing
+from videos import s3 as s3_ops
 from videos.models import State, Upload, Video
 
 pytestmark = pytest.mark.django_db
@@ -278,14 +279,14 @@ def failing_s3(settings, monkeypatch, staff):
     use_s3(settings, monkeypatch, endpoint)
     client = s3_client(endpoint)
     buckets.configure(client, VIDEO_BUCKET)
-    yield server, client
+    yield server
     server.stop()
 
 
 def test_s3_failing_mid_way_leaves_no_half_made_video(
     failing_s3, staff_client, padded_mp4, monkeypatch
 ):
-    server, client = failing_s3
+    server = failing_s3
     real_copy = s3_ops.copy
 
     def stop_then_copy(*args, **kwargs):
@@ -294,9 +295,6 @@ def test_s3_failing_mid_way_leaves_no_half_made_video(
         return real_copy(*args, **kwargs)
 
     monkeypatch.setattr(s3_ops, "copy", stop_then_copy)
-    monkeypatch.setattr(
-        "botocore.config.Config.retries", {"max_attempts": 1}, raising=False
-    )
     upload = send(staff_client, padded_mp4)
 
     answer = post_json(staff_client, f"{START_URL}{upload['id']}/complete/")

@@ -18,7 +18,8 @@ from caching.policies import STATIC, STATIC_UNHASHED, THUMBNAIL, VIDEO
 from config import storage_config
 from tests.conftest import image_bytes
 from tests.s3 import IMAGE_BUCKET, REGION, STATIC_BUCKET, VIDEO_BUCKET
-from videos import files, s3 as s3_ops
+from videos import files
+from videos import s3 as s3_ops
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db

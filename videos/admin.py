@@ -113,6 +113,8 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.display(description="file")
     def file_state(self, video: Video) -> str:
+        if video._state.adding:
+            return "not uploaded yet"
         if video.state == State.FAILED or (video.failure and video.file):
             return format_html("{}: {}", video.get_state_display(), video.failure)
         pending = video.upload_id and video.upload.state == State.PROCESSING

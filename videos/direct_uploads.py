@@ -13,6 +13,7 @@ assembled, and the first bytes once it is.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +30,8 @@ PART_SIZE = 8 * 1024**2
 # How long a signed part URL works: one part on a slow line, with margin.
 URL_LIFETIME = 3600
 _REFERENCE_SALT = "videos.direct_uploads.reference"
+# How long a processed upload may wait for its admin form to be saved.
+REFERENCE_MAX_AGE = timedelta(days=1)
 
 
 class UploadError(Exception):
@@ -192,9 +195,11 @@ def reference(upload: Upload) -> str:
     return signing.dumps(str(upload.pk), salt=_REFERENCE_SALT)
 
 
-def from_reference(value: str, max_age: int = 86400) -> Upload:
+def from_reference(value: str) -> Upload:
     try:
-        upload_id = signing.loads(value, salt=_REFERENCE_SALT, max_age=max_age)
+        upload_id = signing.loads(
+            value, salt=_REFERENCE_SALT, max_age=REFERENCE_MAX_AGE
+        )
     except signing.BadSignature:
         raise UploadError("The upload reference is not valid; upload again.") from None
     upload = Upload.objects.filter(pk=upload_id).first()

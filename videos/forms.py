@@ -72,7 +72,7 @@ class DirectUploadVideoForm(VideoAdminForm):
     """The S3-mode form: the video arrives as a reference to a direct upload."""
 
     upload_reference = forms.CharField(
-        label="video file",
+        label="Video file",
         required=False,
         widget=DirectUploadWidget,
         help_text=(

@@ -7,12 +7,16 @@ upload. Both come from our own tables, never from what a browser declared.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3Storage
 
 from caching.policies import STATIC, STATIC_UNHASHED, THUMBNAIL, VIDEO, Policy
 from videos.serving import content_type
+
+HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[^./]+$")
 
 
 class PolicyStorage(S3Storage):
@@ -25,8 +29,11 @@ class PolicyStorage(S3Storage):
 
     def get_object_parameters(self, name: str) -> dict:
         params = super().get_object_parameters(name)
-        params["CacheControl"] = self.policy_for(name).cache_control
-        params["ContentType"] = content_type(name)
+        # django-storages passes the object's key, location in front; the
+        # policy is chosen by the storage-relative name.
+        location = self.location.strip("/")
+        relative = name.removeprefix(f"{location}/") if location else name
+        params.update(self.metadata_for(relative))
         return params
 
     def metadata_for(self, name: str) -> dict[str, str]:
@@ -62,9 +69,11 @@ class StaticStorage(ManifestFilesMixin, PolicyStorage):
         self._hashing = False
 
     def policy_for(self, name: str) -> Policy:
-        if self._hashing or name in self.hashed_files.values():
-            return STATIC
-        return STATIC_UNHASHED
+        # Hashed copies from earlier deploys are no longer in the manifest
+        # but are still immutable: their shape (name.<12 hex>.ext, as
+        # ManifestFilesMixin makes them) says so.
+        hashed = HASHED_NAME.search(name) or name in self.hashed_files.values()
+        return STATIC if self._hashing or hashed else STATIC_UNHASHED
 
     def post_process(self, *args, **kwargs):
         # collectstatic stores every file under its plain name first; what

@@ -14,6 +14,9 @@ class DirectUploadWidget(forms.HiddenInput):
     """
 
     template_name = "admin/videos/direct_upload_widget.html"
+    # Its input is hidden, but a person uses the picker around it: the admin
+    # would hide the whole row, label and help text of a hidden widget.
+    is_hidden = False
 
     class Media:
         js = ["js/direct-upload.js"]
@@ -22,6 +25,10 @@ class DirectUploadWidget(forms.HiddenInput):
     def __init__(self, *args, current: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.current = current
+
+    def id_for_label(self, id_):
+        """The label names the file picker, the control a person uses."""
+        return f"{id_}_file" if id_ else id_
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
