@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from django.contrib.auth import get_user_model
 
-pytest_plugins = ["tests.s3"]
+pytest_plugins = ["tests.s3", "tests.servers"]
 
 
 def _ffmpeg(tmp_dir, name: str, source: str) -> bytes:

@@ -98,3 +98,23 @@ def site_thread(wrap: Callable | None = None, thread_class=None) -> Iterator:
         thread.terminate()
         for connection in shared.values():
             connection.dec_thread_sharing()
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup):
+    """One Chromium for a module's tests; the database outlives it."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def site_url(django_db_setup):
+    """The address of the whole app on a real port, as in production.
+
+    pytest-django's live_server wraps the app in Django's test handlers,
+    which answer /media/ and /static/ themselves: without byte ranges, the
+    policy table or the hashed static names. Here the app's own views
+    answer everything.
+    """
+    with site_thread() as thread:
+        yield f"http://{HOST}:{thread.port}"

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from comments.models import Comment
 from recommendations import ranking
 from recommendations.models import Favorite, WatchHistory
-from tests.servers import HOST, chromium, site_thread
+from tests.servers import HOST
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,26 +29,6 @@ TIMEOUT_MS = 5_000
 PASSWORD = "a-long-enough-password"
 # A body that would run if it were ever inserted as HTML.
 HOSTILE_BODY = '<script>alert("gotcha")</script> & <b>not bold</b>'
-
-
-@pytest.fixture(scope="module")
-def browser(django_db_setup):
-    # The database is set up before the browser starts and torn down after.
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def site_url(django_db_setup):
-    """The address of the whole app, served on a real port as in production.
-
-    pytest-django's live_server wraps the app in Django's test handlers,
-    which answer /media/ and /static/ themselves: without byte ranges, the
-    policy table or the hashed static names. Here the app's own views
-    answer everything.
-    """
-    with site_thread() as thread:
-        yield f"http://{HOST}:{thread.port}"
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import Locator, expect
 
 from tests.s3 import VIDEO_BUCKET
-from tests.servers import HOST, chromium, site_thread
+from tests.servers import HOST
 from videos import buckets
 from videos.models import State, Upload, Video
 
@@ -45,18 +45,6 @@ PART_2_FAILED = (
     "Part 2 of 2 failed after 4 tries. S3 answered 500 (InternalError): We "
     "encountered an internal error. Please try again."
 )
-
-
-@pytest.fixture(scope="module")
-def browser(django_db_setup):
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def site_url(django_db_setup):
-    with site_thread() as thread:
-        yield f"http://{HOST}:{thread.port}"
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ from edge import config as edge_config
 from edge import runner
 from lab.views import VIDEO_RANGE
 from tests.conftest import image_bytes
-from tests.servers import HOST, chromium, missing, site_thread
+from tests.servers import HOST, missing, site_thread
 from tests.test_browser import TIMEOUT_MS
 from videos.models import Video
 
@@ -205,12 +205,6 @@ def test_server_timing_is_absent_without_the_middleware(client, settings):
 
 
 # In a real browser -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser(django_db_setup):
-    with chromium() as browser:
-        yield browser
 
 
 class JoiningServer(ThreadedWSGIServer):
