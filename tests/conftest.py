@@ -83,8 +83,9 @@ def visitor(request, client):
 
 @pytest.fixture
 def staff(db):
+    # Signed in with force_login: no password, so no second of hashing.
     return get_user_model().objects.create_superuser(
-        "staff", "staff@example.com", "staff-password"
+        "staff", "staff@example.com", password=None
     )
 
 

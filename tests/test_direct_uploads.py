@@ -229,7 +229,7 @@ def test_another_staff_members_upload_is_not_found(s3, staff_client, client):
         START_URL,
         {"filename": "a.mp4", "size": 100, "content_type": "video/mp4"},
     ).json()
-    other = get_user_model().objects.create_superuser("other", "o@example.com", "x")
+    other = get_user_model().objects.create_superuser("other", "o@example.com", None)
     client.force_login(other)
 
     answer = post_json(client, f"{START_URL}{started['id']}/abort/")
