@@ -10,8 +10,9 @@ run alone:
 1. ``processing.store`` on the staged object (size and type checks, one
    streamed GET for the SHA-256, ranged GETs for the duration, a
    server-side copy to the content-hashed name, the stage deleted): its
-   wall time, and the child's peak RSS (ru_maxrss) less its RSS just
-   before the call;
+   wall time, and how far RSS rose during the call (VmHWM, the peak RSS,
+   is reset just before it through /proc/self/clear_refs, so start-up
+   peaks do not count);
 2. the same call under tracemalloc, for the peak of Python's allocations;
    in a child of its own, as tracing slows every allocation and adds
    memory of its own to the RSS;
@@ -23,11 +24,7 @@ run alone:
 Each runs ``--repeat`` times; the table shows the median wall time and the
 largest peak. Memory is flat when what the largest size grows beyond the
 smallest is under 1 % of the extra file: a process that held the file, or
-any fixed share of it, would grow by that much at least. The growth is a few
-MiB either way: glibc's
-dynamic mmap threshold moves the 1 MiB read buffers from mmap onto the heap,
-which fragments a little as reads go on (with MALLOC_MMAP_THRESHOLD_=131072
-in the environment, 50 and 400 MiB both grow about 2 MiB).
+any fixed share of it, would grow by that much at least.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -122,8 +118,12 @@ def staging_client(endpoint: str):
     )
 
 
-def make_clip(folder: Path) -> bytes:
+def make_clip(folder: Path, environment: dict[str, str]) -> bytes:
     """A real two-second faststart MP4, made as the demo catalogue makes them."""
+    import django
+
+    os.environ.update(environment)
+    django.setup()
     from videos import demo
 
     path = folder / "clip.mp4"
@@ -140,12 +140,19 @@ def padded_file(folder: Path, clip: bytes, size: int) -> Path:
     return path
 
 
-def current_rss() -> int:
+def status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in bytes."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    """Start VmHWM (peak RSS) again from the current RSS (Linux, proc(5))."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
 
 
 def measure(mode: str, endpoint: str) -> dict:
@@ -154,18 +161,19 @@ def measure(mode: str, endpoint: str) -> dict:
     import django
 
     django.setup()
-    from tests.s3 import s3_client
     from videos import processing
     from videos.storages import VideoStorage
 
-    client = s3_client(endpoint)
+    client = staging_client(endpoint)
     metadata = VideoStorage(bucket_name=BUCKET).metadata_for
     # Loads the client's models and opens a connection before the baseline.
     size = client.head_object(Bucket=BUCKET, Key=STAGED)["ContentLength"]
 
     if mode == "traced":
         tracemalloc.start()
-    before = current_rss()
+    # The peak of this call alone, not of Django's start-up before it.
+    reset_peak_rss()
+    before = status_bytes("VmRSS")
     started = time.perf_counter()
     if mode == "floor":
         client.copy({"Bucket": BUCKET, "Key": STAGED}, BUCKET, FLOOR_COPY)
@@ -175,8 +183,7 @@ def measure(mode: str, endpoint: str) -> dict:
             client, BUCKET, STAGED, max_bytes=size, metadata=metadata
         ).name
     wall = time.perf_counter() - started
-    # ru_maxrss is in KiB on Linux.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = status_bytes("VmHWM")
     traced = tracemalloc.get_traced_memory()[1] if mode == "traced" else 0
     return {
         "wall": wall,
@@ -265,7 +272,7 @@ def main() -> None:
             client.put_bucket_versioning(
                 Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
             )
-            clip = make_clip(Path(folder))
+            clip = make_clip(Path(folder), environment)
             results = {}
             for size in sorted(options.sizes):
                 path = padded_file(Path(folder), clip, size * MIB)

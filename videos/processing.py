@@ -23,7 +23,8 @@ from videos import containers, files, s3
 
 logger = logging.getLogger(__name__)
 
-READ_CHUNK = 1024 * 1024
+# Each read is hashed and dropped: memory holds one chunk, whatever the size.
+READ_CHUNK = 64 * 1024
 
 
 class Refused(Exception):
