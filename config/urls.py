@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,10 +17,8 @@ urlpatterns = [
     path("", include("lab.urls")),
     path("admin/", (with_policy(admin_patterns, ADMIN), admin_app, admin_namespace)),
     path("static/<path:path>", views.static, name="static"),
+    path("media/<path:path>", serving.media, name="media"),
 ]
-
-if settings.HITRATE_MEDIA_STORAGE == "filesystem":
-    urlpatterns.append(path("media/<path:path>", serving.media, name="media"))
 
 handler400 = views.bad_request
 handler403 = views.permission_denied

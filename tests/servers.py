@@ -118,3 +118,15 @@ def site_url(django_db_setup):
     """
     with site_thread() as thread:
         yield f"http://{HOST}:{thread.port}"
+
+
+@pytest.fixture
+def served_host(settings):
+    """The live site answers to the loopback address the browser uses."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
+
+
+@pytest.fixture
+def fast_passwords(settings):
+    # The real hasher takes most of a second per user, by design.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

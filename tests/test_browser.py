@@ -20,26 +20,17 @@ from playwright.sync_api import expect
 from comments.models import Comment
 from recommendations import ranking
 from recommendations.models import Favorite, WatchHistory
-from tests.servers import HOST
 from videos.models import Video
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("served_host", "fast_passwords"),
+]
 
 TIMEOUT_MS = 5_000
 PASSWORD = "a-long-enough-password"
 # A body that would run if it were ever inserted as HTML.
 HOSTILE_BODY = '<script>alert("gotcha")</script> & <b>not bold</b>'
-
-
-@pytest.fixture(autouse=True)
-def served_host(settings):
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # The real hasher takes most of a second per sign-in, by design.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -211,10 +211,10 @@ def test_a_staged_object_is_debris_once_its_upload_finished(s3):
     )
 
 
-def test_a_ready_upload_not_yet_saved_on_a_video_keeps_its_file(s3):
-    name = "videos/video-1111.mp4"
+def processed_upload(s3, name: str, finished: timedelta) -> Upload:
+    """A stored video whose upload finished that long ago, on no video yet."""
     put(s3, VIDEO_BUCKET, name, CacheControl=str(VIDEO), ContentType="video/mp4")
-    Upload.objects.create(
+    return Upload.objects.create(
         key="staging/done",
         filename="clip.mp4",
         declared_size=6,
@@ -222,25 +222,20 @@ def test_a_ready_upload_not_yet_saved_on_a_video_keeps_its_file(s3):
         part_size=6,
         state=State.READY,
         stored_name=name,
-        finished_at=timezone.now() - timedelta(hours=23),
+        finished_at=timezone.now() - finished,
     )
+
+
+def test_a_ready_upload_not_yet_saved_on_a_video_keeps_its_file(s3):
+    name = "videos/video-1111.mp4"
+    processed_upload(s3, name, finished=timedelta(hours=23))
 
     assert checkmedia() == "Checked 1 object: 0 drifted, 0 unreferenced.\n"
 
 
 def test_a_ready_upload_abandoned_for_a_day_leaves_its_file_unreferenced(s3):
     name = "videos/video-1111.mp4"
-    put(s3, VIDEO_BUCKET, name, CacheControl=str(VIDEO), ContentType="video/mp4")
-    Upload.objects.create(
-        key="staging/done",
-        filename="clip.mp4",
-        declared_size=6,
-        content_type="video/mp4",
-        part_size=6,
-        state=State.READY,
-        stored_name=name,
-        finished_at=timezone.now() - timedelta(hours=25),
-    )
+    processed_upload(s3, name, finished=timedelta(hours=25))
 
     assert failing_checkmedia() == (
         f"{VIDEO_BUCKET}/{name}: not referenced by any video\n"

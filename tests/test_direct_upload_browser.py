@@ -18,11 +18,13 @@ from django.conf import settings as django_settings
 from playwright.sync_api import Locator, expect
 
 from tests.s3 import VIDEO_BUCKET
-from tests.servers import HOST
 from videos import buckets
 from videos.models import State, Upload, Video
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("served_host", "fast_passwords"),
+]
 
 ADD_URL = "/admin/videos/video/add/"
 LIST_URL = "/admin/videos/video/"
@@ -45,17 +47,6 @@ PART_2_FAILED = (
     "Part 2 of 2 failed after 4 tries. S3 answered 500 (InternalError): We "
     "encountered an internal error. Please try again."
 )
-
-
-@pytest.fixture(autouse=True)
-def served_host(settings):
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # The real hasher takes most of a second to make the staff user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

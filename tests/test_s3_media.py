@@ -14,7 +14,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from caching.policies import STATIC, STATIC_UNHASHED, THUMBNAIL, VIDEO
+from caching.policies import ERROR, STATIC, STATIC_UNHASHED, THUMBNAIL, VIDEO
 from config import storage_config
 from tests.conftest import image_bytes
 from tests.s3 import IMAGE_BUCKET, REGION, STATIC_BUCKET, VIDEO_BUCKET
@@ -223,3 +223,12 @@ def test_the_storage_stand_in_follows_the_settings(s3, settings):
     assert files.video_storage().bucket_name == VIDEO_BUCKET
     settings.STORAGES = storage_config.storages("filesystem")
     assert not files.is_s3(files.video_storage())
+
+
+def test_the_app_serves_no_media_of_its_own_in_s3_mode(s3, client, mp4_bytes):
+    video = make_video(mp4_bytes)
+
+    answer = client.get(f"/media/{video.file.name}")
+
+    assert answer.status_code == 404
+    assert answer["Cache-Control"] == ERROR.cache_control

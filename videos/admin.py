@@ -79,27 +79,17 @@ class VideoAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+        uploads = [
+            ("", upload_views.start, "start"),
+            ("<uuid:upload_id>/", upload_views.status, "status"),
+            ("<uuid:upload_id>/parts/", upload_views.sign, "sign"),
+            ("<uuid:upload_id>/complete/", upload_views.complete, "complete"),
+            ("<uuid:upload_id>/abort/", upload_views.abort, "abort"),
+        ]
         return [
-            path("uploads/", view(upload_views.start), name="videos_upload_start"),
-            path(
-                "uploads/<uuid:upload_id>/",
-                view(upload_views.status),
-                name="videos_upload_status",
-            ),
-            path(
-                "uploads/<uuid:upload_id>/parts/",
-                view(upload_views.sign),
-                name="videos_upload_sign",
-            ),
-            path(
-                "uploads/<uuid:upload_id>/complete/",
-                view(upload_views.complete),
-                name="videos_upload_complete",
-            ),
-            path(
-                "uploads/<uuid:upload_id>/abort/",
-                view(upload_views.abort),
-                name="videos_upload_abort",
+            *(
+                path(f"uploads/{route}", view(handler), name=f"videos_upload_{name}")
+                for route, handler, name in uploads
             ),
             *super().get_urls(),
         ]

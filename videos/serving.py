@@ -51,6 +51,9 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
     policy = media_policy(path)
     if policy is None:
         raise Http404("No such kind of media.")
+    if settings.HITRATE_MEDIA_STORAGE != "filesystem":
+        # In S3 mode media URLs point at the bucket or the CDN, never here.
+        raise Http404("Media are served from S3.")
     return serve_file(request, Path(settings.MEDIA_ROOT), path, policy)
 
 
