@@ -10,6 +10,7 @@ from http import HTTPStatus
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from caching.policies import ADMIN, ERROR, VIDEO
 from tests.s3 import VIDEO_BUCKET, s3_client, start_moto, use_s3
@@ -316,7 +317,10 @@ def test_s3_failing_mid_way_leaves_no_half_made_video(
         },
     )
     assert saved.status_code == HTTPStatus.OK
-    assert "That upload is failed; upload the file again." in saved.content.decode()
+    assert (
+        escape(f"That upload failed: {failed.failure} Upload the file again.")
+        in saved.content.decode()
+    )
     assert not Video.objects.exists()
 
 

@@ -99,10 +99,12 @@ class DirectUploadVideoForm(VideoAdminForm):
             upload = direct_uploads.from_reference(value)
         except direct_uploads.UploadError as error:
             raise forms.ValidationError(error.message) from None
-        if upload.state not in (State.PROCESSING, State.READY):
+        if upload.state == State.FAILED:
             raise forms.ValidationError(
-                f"That upload is {upload.get_state_display()}; upload the file again."
+                f"That upload failed: {upload.failure} Upload the file again."
             )
+        if upload.state not in (State.PROCESSING, State.READY):
+            raise forms.ValidationError("That upload has not finished; wait for it.")
         taken = Video.objects.filter(upload=upload).exclude(pk=self.instance.pk)
         if taken.exists():
             raise forms.ValidationError("That upload belongs to another video.")

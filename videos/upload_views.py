@@ -6,6 +6,7 @@ CSRF protection and its private, no-store policy.
 
 from __future__ import annotations
 
+from functools import wraps
 from http import HTTPStatus
 
 from django.http import JsonResponse
@@ -18,6 +19,7 @@ from videos.models import State, Upload
 def _api_errors(view):
     """Answer UploadError and S3 failures as JSON errors."""
 
+    @wraps(view)
     def wrapper(request, *args, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
 
