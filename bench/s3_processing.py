@@ -19,12 +19,19 @@ run alone:
 3. as the floor, boto3's managed copy of the same staged object to another
    key, which is what ``aws s3 cp s3://... s3://...`` does. moto copies
    each 8 MiB part by reading the whole source object, so under moto the
-   floor grows faster than the size does; S3 copies inside the service.
+   floor grows faster than the size does; S3 copies inside the service;
+4. as the floor that holds in S3 too, one streamed GET of the staged
+   object, read in the same chunks and thrown away: hashing needs every
+   byte once, so processing can be no faster than this.
 
 Each runs ``--repeat`` times; the table shows the median wall time and the
 largest peak. Memory is flat when what the largest size grows beyond the
 smallest is under 1 % of the extra file: a process that held the file, or
 any fixed share of it, would grow by that much at least.
+
+A second table splits the processing time by S3 operation, timed from
+botocore's before-call to after-call events (a GetObject's headers, not its
+body); what is left is streaming the body through SHA-256.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import tempfile
 import time
 import tracemalloc
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +57,7 @@ SOURCE = "bench/source.mp4"
 STAGED = "staging/bench-upload"
 FLOOR_COPY = "bench/floor-copy.mp4"
 FLAT_SHARE = 0.01
+MODES = ("store", "traced", "floor", "read")
 
 
 def child_environment(data_dir: str) -> dict[str, str]:
@@ -155,6 +164,22 @@ def reset_peak_rss() -> None:
         clear.write("5")
 
 
+def time_operations(client) -> Counter:
+    """Seconds spent in each S3 operation the client calls, one at a time."""
+    spent: Counter = Counter()
+    started: dict[str, float] = {}
+
+    def before(model, **kwargs):
+        started[model.name] = time.perf_counter()
+
+    def after(model, **kwargs):
+        spent[model.name] += time.perf_counter() - started.pop(model.name)
+
+    client.meta.events.register("before-call.s3", before)
+    client.meta.events.register("after-call.s3", after)
+    return spent
+
+
 def measure(mode: str, endpoint: str) -> dict:
     """One measurement, in this (child) process; returns what it saw."""
     sys.path.insert(0, str(ROOT))
@@ -169,6 +194,8 @@ def measure(mode: str, endpoint: str) -> dict:
     # Loads the client's models and opens a connection before the baseline.
     size = client.head_object(Bucket=BUCKET, Key=STAGED)["ContentLength"]
 
+    # Processing calls S3 one request at a time; the managed copy does not.
+    operations = time_operations(client) if mode == "store" else Counter()
     if mode == "traced":
         tracemalloc.start()
     # The peak of this call alone, not of Django's start-up before it.
@@ -178,6 +205,11 @@ def measure(mode: str, endpoint: str) -> dict:
     if mode == "floor":
         client.copy({"Bucket": BUCKET, "Key": STAGED}, BUCKET, FLOOR_COPY)
         stored = FLOOR_COPY
+    elif mode == "read":
+        body = client.get_object(Bucket=BUCKET, Key=STAGED)["Body"]
+        for _chunk in body.iter_chunks(processing.READ_CHUNK):
+            pass
+        stored = None
     else:
         stored = processing.store(
             client, BUCKET, STAGED, max_bytes=size, metadata=metadata
@@ -190,6 +222,7 @@ def measure(mode: str, endpoint: str) -> dict:
         "rss_growth": max(0, peak - before),
         "traced_peak": traced,
         "stored": stored,
+        "operations": dict(operations),
     }
 
 
@@ -211,7 +244,7 @@ def bench_size(client, endpoint, environment, path: Path, repeat: int) -> dict:
     from videos import s3
 
     client.upload_file(str(path), BUCKET, SOURCE)
-    runs: dict[str, list[dict]] = {"store": [], "traced": [], "floor": []}
+    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
     for _ in range(repeat):
         for mode in runs:
             # Each run starts from a freshly staged object and an empty
@@ -220,7 +253,8 @@ def bench_size(client, endpoint, environment, path: Path, repeat: int) -> dict:
                 Bucket=BUCKET, Key=STAGED, CopySource={"Bucket": BUCKET, "Key": SOURCE}
             )
             result = run_child(mode, endpoint, environment)
-            s3.delete_every_version(client, BUCKET, result["stored"])
+            if result["stored"]:
+                s3.delete_every_version(client, BUCKET, result["stored"])
             s3.delete_every_version(client, BUCKET, STAGED)
             runs[mode].append(result)
     s3.delete_every_version(client, BUCKET, SOURCE)
@@ -228,9 +262,33 @@ def bench_size(client, endpoint, environment, path: Path, repeat: int) -> dict:
     return {
         "store_wall": statistics.median(r["wall"] for r in runs["store"]),
         "floor_wall": statistics.median(r["wall"] for r in runs["floor"]),
+        "read_wall": statistics.median(r["wall"] for r in runs["read"]),
         "rss_growth": max(r["rss_growth"] for r in runs["store"]),
+        "operations": median_operations(runs["store"]),
         "traced_peak": max(r["traced_peak"] for r in runs["traced"]),
     }
+
+
+def median_operations(runs: list[dict]) -> dict[str, float]:
+    names = sorted({name for run in runs for name in run["operations"]})
+    return {
+        name: statistics.median(run["operations"].get(name, 0.0) for run in runs)
+        for name in names
+    }
+
+
+def print_operations(results: dict[int, dict]) -> None:
+    names = sorted(
+        {name for result in results.values() for name in result["operations"]}
+    )
+    print("Processing time by S3 operation, seconds (median):")
+    print(f"| size | {' | '.join(names)} | streaming through SHA-256 |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for size, result in results.items():
+        spent = result["operations"]
+        rest = result["store_wall"] - sum(spent.values())
+        cells = " | ".join(f"{spent.get(name, 0.0):.2f}" for name in names)
+        print(f"| {size} MiB | {cells} | {rest:.2f} |")
 
 
 def flatness(results: dict[int, dict]) -> str:
@@ -254,7 +312,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=("store", "traced", "floor"))
+    parser.add_argument("--child", choices=MODES)
     parser.add_argument("--endpoint")
     options = parser.parse_args()
 
@@ -289,18 +347,25 @@ def main() -> None:
         f"{options.repeat} runs (memory: the largest)"
     )
     print(
-        "| size | processing wall s | floor wall s | ratio "
-        "| processing peak RSS growth MB | tracemalloc peak MB |"
+        "| size | processing s | boto3 copy s | ratio | one streamed read s "
+        "| ratio | peak RSS growth MiB | tracemalloc peak MiB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for size, result in results.items():
-        ratio = result["store_wall"] / result["floor_wall"]
+        store, floor, read = (
+            result["store_wall"],
+            result["floor_wall"],
+            result["read_wall"],
+        )
         print(
-            f"| {size} MiB | {result['store_wall']:.2f} | {result['floor_wall']:.2f} "
-            f"| {ratio:.2f}x | {result['rss_growth'] / MIB:.1f} "
+            f"| {size} MiB | {store:.2f} | {floor:.2f} | {store / floor:.2f}x "
+            f"| {read:.2f} | {store / read:.2f}x "
+            f"| {result['rss_growth'] / MIB:.1f} "
             f"| {result['traced_peak'] / MIB:.1f} |"
         )
     print(flatness(results))
+    print()
+    print_operations(results)
 
 
 if __name__ == "__main__":
