@@ -10,6 +10,8 @@ from http import HTTPStatus
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from caching.policies import ADMIN, ERROR, VIDEO
@@ -61,7 +63,7 @@ def test_a_multipart_upload_ends_in_a_ready_video(
     s3, staff_client, mp4_bytes, settings
 ):
     settings.HITRATE_VIDEO_MAX_BYTES = 50 * 1024**2
-    content = mp4_bytes + b"\0" * (11 * 1024**2)  # three 5 MiB+ parts
+    content = mp4_bytes + b"\0" * (11 * 1024**2)  # two 8 MiB parts
     upload = send(staff_client, content)
     assert upload["part_count"] == 2
 
@@ -384,6 +386,27 @@ def test_an_event_twice_processes_once(s3, staff_client, padded_mp4, settings):
     assert len(s3.keys(VIDEO_BUCKET)) == 1
 
 
+def test_an_upload_refused_by_complete_while_its_event_runs_ends_quietly(
+    s3, staff_client, padded_mp4, settings, monkeypatch
+):
+    settings.HITRATE_UPLOAD_PROCESSING = "event"
+    upload = send(staff_client, padded_mp4)
+    post_json(staff_client, f"{START_URL}{upload['id']}/complete/")
+    real_store = processing.store
+
+    def refused_meanwhile(client, bucket, key, **kwargs):
+        # The "complete" call judged the same bytes first and threw the
+        # upload away, row and object, while this delivery was under way.
+        direct_uploads.abort(Upload.objects.get())
+        return real_store(client, bucket, key, **kwargs)
+
+    monkeypatch.setattr(processing, "store", refused_meanwhile)
+
+    processing.handle_s3_event(event_for(f"staging/{upload['id']}"))
+
+    nothing_left(s3)
+
+
 def test_publishing_waits_for_a_ready_file(s3, staff_client, padded_mp4, settings):
     settings.HITRATE_UPLOAD_PROCESSING = "event"
     upload = send(staff_client, padded_mp4)
@@ -424,3 +447,37 @@ def test_a_refused_file_in_event_mode_marks_the_video_failed(
     assert video.failure == "A video may be at most 1.0\xa0KB; this one is 11.0\xa0MB."
     assert s3.keys(VIDEO_BUCKET) == []
     assert not Video.objects.published().exists()
+
+
+def test_the_video_list_reads_every_upload_in_one_query(staff_client):
+    def video_with_upload(number: int) -> None:
+        upload = Upload.objects.create(
+            key=f"staging/{number}",
+            filename=f"{number}.mp4",
+            declared_size=1,
+            content_type="video/mp4",
+            part_size=direct_uploads.PART_SIZE,
+            state=State.PROCESSING,
+        )
+        Video.objects.create(
+            title=f"Video {number}",
+            slug=f"video-{number}",
+            upload=upload,
+            state=State.PROCESSING,
+        )
+
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            answer = staff_client.get("/admin/videos/video/")
+        assert answer.status_code == HTTPStatus.OK
+        assert (
+            answer.content.decode().count(">processing</td>") == Video.objects.count()
+        )
+        return len(queries)
+
+    video_with_upload(1)
+    one = list_queries()
+    video_with_upload(2)
+    video_with_upload(3)
+
+    assert list_queries() == one

@@ -39,6 +39,8 @@ class VideoAdmin(admin.ModelAdmin):
         "size",
     ]
     list_filter = ["is_published", "state"]
+    # The file column reads each video's upload.
+    list_select_related = ["upload"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = [

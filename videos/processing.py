@@ -140,9 +140,11 @@ def finish(upload_id, *, stored: Stored | None = None, failure: str = "") -> Non
     from videos.models import State, Upload, Video
 
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().get(pk=upload_id)
-        if upload.state != State.PROCESSING:
-            # Another delivery of the same event finished first.
+        upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
+        if upload is None or upload.state != State.PROCESSING:
+            # Another delivery of the same event finished first, or, in event
+            # mode, the browser's "complete" call refused the same bytes and
+            # deleted the upload while this ran.
             return
         upload.finished_at = timezone.now()
         if stored is None:
